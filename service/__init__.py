@@ -1,0 +1,1 @@
+"""HTTP service, command line and web page for the stance classifier."""

@@ -1,0 +1,1 @@
+"""Corpus, fine-tuning and evaluation for the stance classifier."""

@@ -1,0 +1,201 @@
+"""Fine-tuning: a plain PyTorch loop over a Hugging Face sequence-classification model.
+
+One pass per epoch over shuffled length-bucketed batches, AdamW with linear warm-up and decay, dev macro-F1 after
+each epoch, the best epoch's weights kept, then a calibration temperature fitted on dev. Same data and seed give
+the same weights and metrics (CPU kernels are deterministic for a fixed thread count).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+from tqdm.auto import tqdm
+
+from model import StanceClassifier
+from model.backbones import resolve_backbone
+
+from .data import Examples
+
+
+@dataclass
+class TrainConfig:
+    backbone: str = "minilm"
+    from_model: str | None = None
+    epochs: int = 6
+    seed: int = 42
+    batch_size: int = 16
+    lr: float = 8e-5
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+    max_length: int = 128
+    name: str = "stance"
+    version: str = "1.0.0"
+    max_steps: int | None = None  # stop early (smoke tests)
+    progress: bool = True
+
+
+def seed_everything(seed: int):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature T minimising dev NLL of softmax(logits / T) (Guo et al., 2017)."""
+    z, t = torch.tensor(logits, dtype=torch.float64), torch.tensor(y)
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(z / log_t.exp(), t)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(min(max(log_t.exp().item(), 0.05), 20.0))
+
+
+def _init_model(cfg: TrainConfig, labels: list[str]):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    if cfg.from_model:  # continue from a trained stance model; its label set is kept
+        base = StanceClassifier.from_pretrained(cfg.from_model)
+        backbone = base.manifest.get("backbone", {})
+        return base.model, base.tokenizer, backbone
+    directory, backbone = resolve_backbone(cfg.backbone)
+    tokenizer = AutoTokenizer.from_pretrained(directory, trust_remote_code=False)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        directory,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={lab: i for i, lab in enumerate(labels)},
+        use_safetensors=True,
+        trust_remote_code=False,
+    )
+    return model, tokenizer, backbone
+
+
+def _batches(enc, y, batch_size, rng):
+    """Shuffled batches of similar length: sort within random pools of 50 batches to keep padding small."""
+    idx = list(range(len(y)))
+    rng.shuffle(idx)
+    pool = batch_size * 50
+    batches = []
+    for p in range(0, len(idx), pool):
+        chunk = sorted(idx[p : p + pool], key=lambda i: len(enc[i]))
+        batches += [chunk[b : b + batch_size] for b in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _collate(enc, y, idx, pad):
+    width = max(len(enc[i]) for i in idx)
+    ids = torch.full((len(idx), width), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for r, i in enumerate(idx):
+        ids[r, : len(enc[i])] = torch.tensor(enc[i])
+        mask[r, : len(enc[i])] = 1
+    return ids, mask, torch.tensor([y[i] for i in idx])
+
+
+def train(train_ex: Examples, dev_ex: Examples, labels: list[str], cfg: TrainConfig, data_sha256: str = ""):
+    """Fine-tune and return a calibrated `StanceClassifier` (not yet saved) and its training history."""
+    seed_everything(cfg.seed)
+    model, tokenizer, backbone = _init_model(cfg, labels)
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    lab2id = {lab: i for i, lab in enumerate(labels)}
+    enc = tokenizer(train_ex.texts, truncation=True, max_length=cfg.max_length)["input_ids"]
+    y = [lab2id[lab] for lab in train_ex.labels]
+    pad = tokenizer.pad_token_id or 0
+
+    steps_per_epoch = math.ceil(len(y) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
+    warm = max(1, int(cfg.warmup * total))
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if n.endswith("bias") or "LayerNorm" in n or "layer_norm" in n else decay).append(p)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
+
+    clf = StanceClassifier(model, tokenizer, {"name": cfg.name, "version": cfg.version, "max_length": 256})
+    dev_y = np.array([lab2id[lab] for lab in dev_ex.labels])
+    rng = random.Random(cfg.seed)
+    best = (-1.0, None, 0)
+    history, step, t0 = [], 0, time.time()
+    bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=not cfg.progress)
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        running = 0.0
+        for idx in _batches(enc, y, cfg.batch_size, rng):
+            if step >= total:
+                break
+            ids, mask, target = _collate(enc, y, idx, pad)
+            loss = torch.nn.functional.cross_entropy(model(input_ids=ids, attention_mask=mask).logits, target)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            running = 0.9 * running + 0.1 * loss.item() if running else loss.item()
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{running:.3f}")
+        model.eval()
+        dev_logits = clf.logits(dev_ex.texts)
+        f1 = float(f1_score(dev_y, dev_logits.argmax(1), average="macro"))
+        history.append({"epoch": epoch, "step": step, "train_loss": round(running, 4), "dev_macro_f1": round(f1, 4)})
+        bar.write(f"epoch {epoch}: train loss {running:.4f}, dev macro-F1 {f1:.4f}")
+        if f1 > best[0]:  # keep the best epoch by dev macro-F1
+            best = (f1, copy.deepcopy(model.state_dict()), epoch)
+        if step >= total:
+            break
+    bar.close()
+    model.load_state_dict(best[1])
+    model.eval()
+    dev_logits = clf.logits(dev_ex.texts)
+    clf.temperature = fit_temperature(dev_logits, dev_y)
+    clf.manifest.update(
+        {
+            "labels": labels,
+            "backbone": backbone,
+            "temperature": clf.temperature,
+            "training": {
+                "data_sha256": data_sha256 or train_ex.sha256(),
+                "n_train": len(train_ex),
+                "n_dev": len(dev_ex),
+                "best_epoch": best[2],
+                "epochs": cfg.epochs,
+                "seed": cfg.seed,
+                "lr": cfg.lr,
+                "batch_size": cfg.batch_size,
+                "seconds": round(time.time() - t0, 1),
+                "threads": torch.get_num_threads(),
+                "history": history,
+            },
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+    )
+    return clf
+
+
+def write_model(clf: StanceClassifier, out: Path, metrics: dict, train_files: list[str]):
+    """Record metrics in the manifest, write the model card, save atomically."""
+    from .model_card import model_card
+
+    clf.manifest["metrics"] = metrics
+    clf.manifest.setdefault("training", {})["files"] = [str(f) for f in train_files]
+    return clf.save_pretrained(out, extra_files={"README.md": model_card(clf.manifest)})

@@ -92,7 +92,8 @@ def create_app(settings: Settings | None = None, loader=None) -> FastAPI:
                   description="Classifies press statements as conciliatory, defensive, accusatory or neutral.")
     app.state.settings, app.state.metrics = settings, metrics
     app.state.batcher = MicroBatcher(load, settings, metrics)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, metrics=metrics,
+                       streamed={"/v1/jobs/upload": settings.max_upload_bytes})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

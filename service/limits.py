@@ -15,12 +15,15 @@ async def _reply(send, status: int, message: str):
 class BodyLimitMiddleware:
     """Reject bodies over `max_bytes` (413) and JSON bodies that are not UTF-8 (400), then replay the body."""
 
-    def __init__(self, app, max_bytes: int, metrics=None):
+    def __init__(self, app, max_bytes: int, metrics=None, streamed: dict[str, int] | None = None):
         self.app, self.max_bytes, self.metrics = app, max_bytes, metrics
+        self.streamed = streamed or {}  # path -> limit, for uploads that are streamed to disk, not buffered
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
+        if scope["path"] in self.streamed:
+            return await self._streamed(scope, receive, send, self.streamed[scope["path"]])
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
@@ -56,6 +59,23 @@ class BodyLimitMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    async def _streamed(self, scope, receive, send, limit: int):
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await self._reject(scope, send, 413, f"upload of {int(declared)} bytes exceeds the limit of "
+                                                        f"{limit} (STANCE_MAX_UPLOAD_BYTES)")
+        size = 0
+
+        async def counted():
+            nonlocal size
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise ValueError(f"upload exceeds the limit of {limit} bytes (STANCE_MAX_UPLOAD_BYTES)")
+            return message
+
+        await self.app(scope, counted, send)
 
     async def _reject(self, scope, send, status, message):
         if self.metrics:

@@ -25,3 +25,4 @@ class Settings(BaseSettings):
     jobs_token: str | None = None
     data_dir: Path = Path("data")  # server-side inputs must lie inside this folder
     jobs_dir: Path = Path("jobs")  # SQLite state and outputs
+    max_upload_bytes: int = 1_000_000_000  # /v1/jobs/upload bodies, streamed to disk

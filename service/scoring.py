@@ -225,7 +225,7 @@ def run_score(a) -> int:
         bar.close()
         engine.close()
     secs = time.time() - t0
-    print(f"{state['rows_done']} rows -> {state['statements']} statements in {out} ({state["errors"]} bad rows in "
+    print(f"{state['rows_done']} rows -> {state['statements']} statements in {out} ({state['errors']} bad rows in "
           f"errors-*.jsonl), {secs:.1f} s", file=sys.stderr)
     if a.report:
         from .report import build_report

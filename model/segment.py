@@ -25,7 +25,12 @@ ROLES = (
     r"chairwoman|chair|chief|head|director|official|officials|government|governments|ambassador|envoy|"
     r"representative|negotiator|leader|lawmakers?|senator|governor|mayor|commissioner|executive|ceo|union|"
     r"company|spokespersons|department|office|agency|embassy|council|committee|board|party|prosecutors?|"
-    r"regulator|court|group|association|federation|analysts?"
+    r"regulator|court|group|association|federation|analysts?|delegation|administration|authorities|police|army|"
+    r"military|coalition|campaign|opposition|watchdog|bank|firm|club|league|team|manufacturer|airline|operator|"
+    r"producer|presidency|cabinet|parliament|congress|senate|commission|organisation|organization|alliance|"
+    r"forces|militia|rebels|insurgents|junta|mission|consulate|foundation|institute|businesses|workers|employers|"
+    r"secretariat|bloc|state|states|side|officer|adviser|advisor|aide|lawyer|lawyers|counsel|attorney|activists?|"
+    r"campaigners|researchers|scientists|experts|sources|statement|report|readout|people|residents|organisers"
 )
 PRONOUNS = {"he", "she", "they", "it", "we"}
 ABBREV = {"mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov", "gen", "lt", "col", "st", "jan", "feb", "mar",

@@ -18,7 +18,14 @@ DATA = Path(__file__).parent / "data"
 
 
 def _read(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    """Rows of a JSONL file; malformed lines are skipped here (`training.data check` reports them)."""
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
 
 
 def first_labels(data: Path = DATA) -> dict[str, str]:

@@ -80,6 +80,7 @@ def _init_model(cfg: TrainConfig, labels: list[str]):
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={lab: i for i, lab in enumerate(labels)},
+        ignore_mismatched_sizes=True,  # a classifier directory as backbone: its old head is replaced
         use_safetensors=True,
         trust_remote_code=False,
     )

@@ -1,0 +1,36 @@
+"""The default model (MiniLM fine-tuned on the corpus): seed examples and its recorded test-split quality."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SEED
+
+pytestmark = pytest.mark.slow
+
+
+def test_seed_examples(default_model):
+    from model import StanceClassifier
+
+    clf = StanceClassifier.from_pretrained(default_model)
+    texts = list(SEED)
+    assert clf.predict(texts) == [SEED[t] for t in texts]
+
+
+def test_recorded_test_metrics_meet_the_bar(default_model):
+    m = json.loads((default_model / "stance.json").read_text())
+    assert m["metrics"]["split"] == "test" and m["backbone"]["name"] == "minilm"
+    assert m["metrics"]["macro_f1"] >= 0.85
+    assert m["metrics"]["macro_f1"] - m["metrics"]["baseline"]["macro_f1"] >= 0.08
+
+
+def test_eval_cli_reproduces_the_recorded_metrics(default_model):
+    r = subprocess.run([sys.executable, "-m", "service.cli", "eval", "--model", str(default_model), "--data",
+                        "training/data/corpus/test.jsonl", "--json"], cwd=ROOT, capture_output=True, text=True,
+                       check=True)
+    got = json.loads(r.stdout)
+    recorded = json.loads((default_model / "stance.json").read_text())["metrics"]
+    assert got["n"] == recorded["n"] and got["macro_f1"] == pytest.approx(recorded["macro_f1"], abs=1e-4)
+    assert got["baseline"]["macro_f1"] == pytest.approx(recorded["baseline"]["macro_f1"], abs=1e-4)

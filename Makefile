@@ -27,13 +27,13 @@ install-mpnet: $(STAMP)
 
 $(MODEL)/stance.json: $(STAMP) $(CORPUS)/train.jsonl $(CORPUS)/dev.jsonl $(CORPUS)/test.jsonl
 	$(STANCE) train --data $(CORPUS)/train.jsonl --dev $(CORPUS)/dev.jsonl --test $(CORPUS)/test.jsonl \
-	  --labels $(LABELS) --backbone minilm --name stance-minilm --out $(MODEL)
+	  --labels $(LABELS) --backbone minilm --name stance-minilm --epochs 5 --seed 42 --out $(MODEL)
 
 model: $(MODEL)/stance.json
 
 model-mpnet: install-mpnet
 	$(STANCE) train --data $(CORPUS)/train.jsonl --dev $(CORPUS)/dev.jsonl --test $(CORPUS)/test.jsonl \
-	  --labels $(LABELS) --backbone mpnet --name stance-mpnet --lr 3e-5 --epochs 4 --out models/stance-mpnet
+	  --labels $(LABELS) --backbone mpnet --name stance-mpnet --lr 4e-5 --epochs 2 --seed 42 --out models/stance-mpnet
 
 serve: model
 	$(STANCE) serve --host 127.0.0.1 --port 8000 --model $(MODEL)

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--backbone", default="minilm", help="minilm, mpnet, or a Hugging Face model directory")
     t.add_argument("--from", dest="from_model", help="continue from a trained stance model (keeps its labels)")
     t.add_argument("--out", default="models/stance-minilm")
-    t.add_argument("--epochs", type=int, default=6)
+    t.add_argument("--epochs", type=int, default=5)
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--lr", type=float, default=8e-5)
     t.add_argument("--batch-size", type=int, default=16)

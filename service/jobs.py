@@ -93,7 +93,7 @@ class JobStore:
 
 class JobRunner:
     def __init__(self, settings: Settings, batcher=None):
-        self.settings = settings
+        self.settings, self.batcher = settings, batcher
         self.root = Path(settings.jobs_dir)
         self.store = JobStore(self.root / "jobs.sqlite3")
         self._wake = threading.Event()
@@ -121,6 +121,9 @@ class JobRunner:
         return self.root / job_id / f"result.{fmt}"
 
     def _run(self):
+        if self.batcher is not None:  # load our model copy after the service's: concurrent lazy imports race
+            while not (self.batcher.ready.wait(1) or self._stop or self.batcher.error):
+                pass
         while not self._stop:
             for job_id in self.store.pending():
                 if self._stop:

@@ -80,4 +80,5 @@ def test_interrupted_job_resumes_after_restart(tiny_model, server_factory, env):
     job = store.add(str((env["data_dir"] / "in.jsonl").resolve()), JobOptions(format="jsonl"))
     store.update(job, state="running")
     s = server_factory(tiny_model, **env)
-    assert wait_done(s.url, job)["statements"] == 40
+    status = wait_done(s.url, job)
+    assert status["state"] == "done" and status["statements"] == 40, status["error"]

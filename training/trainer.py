@@ -30,7 +30,7 @@ from .data import Examples
 class TrainConfig:
     backbone: str = "minilm"
     from_model: str | None = None
-    epochs: int = 6
+    epochs: int = 5
     seed: int = 42
     batch_size: int = 16
     lr: float = 8e-5

@@ -210,7 +210,10 @@ def run_score(a) -> int:
     if a.engine == "ray":
         from .ray_engine import RayEngine
 
-        engine = RayEngine(a.model or str(clf_path(clf)), a.batch_size, a.ray_actors, a.ray_address, a.threads)
+        from model import default_model_dir
+
+        engine = RayEngine(str(a.model or default_model_dir()), a.batch_size, a.ray_actors, a.ray_address,
+                           a.threads)
     else:
         engine = LocalEngine(clf, a.batch_size)
     bar = tqdm(total=total, unit="row", desc="scoring", disable=a.quiet, smoothing=0.1)
@@ -232,12 +235,6 @@ def run_score(a) -> int:
 
         print(f"report: {build_report(out, Path(a.report))}", file=sys.stderr)
     return 0
-
-
-def clf_path(clf) -> str:
-    from model import default_model_dir
-
-    return str(default_model_dir())
 
 
 def iter_output(out: Path) -> Iterator[dict]:

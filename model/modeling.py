@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -182,9 +182,6 @@ class StanceClassifier:
     def classify(self, texts: Sequence[str], batch_size: int = 32) -> list[dict]:
         """`[{"label": ..., "scores": {label: p}}]`: the shape the CLI and the service return."""
         return scores_to_dicts(self.predict_proba(texts, batch_size), self.labels)
-
-    def count_tokens(self, texts: Iterable[str]) -> list[int]:
-        return [len(x) for x in self.tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

@@ -85,11 +85,10 @@ class MicroBatcher:
             n, tokens = len(batch[0].texts), batch[0].tokens
             deadline = time.monotonic() + s.max_wait_ms / 1000
             while True:
+                while not self._queue and (left := deadline - time.monotonic()) > 0:
+                    self._cv.wait(timeout=left)
                 if not self._queue:
-                    left = deadline - time.monotonic()
-                    if left <= 0 or not self._cv.wait(timeout=left) or not self._queue:
-                        if not self._queue:
-                            break
+                    break
                 nxt = self._queue[0]
                 if nxt.kind != "classify" or n + len(nxt.texts) > s.max_batch_texts or \
                         tokens + nxt.tokens > s.max_batch_tokens:

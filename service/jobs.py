@@ -135,7 +135,7 @@ class JobRunner:
     def _run_job(self, job_id: str):
         from model import StanceClassifier
 
-        from .scoring import LocalEngine, score
+        from .scoring import LocalEngine, job_config, score
         from .sources import count_rows, read_rows
 
         job = self.store.get(job_id)
@@ -146,10 +146,7 @@ class JobRunner:
             clf = self._clf
             total = count_rows([job["input"]], opts.unit)
             self.store.update(job_id, state="running", rows_total=total)
-            config = {"inputs": [job["input"]], "format": opts.format, "unit": opts.unit,
-                      "text_field": opts.text_field, "id_field": opts.id_field, "part_rows": 1024,
-                      "model": {"name": clf.name, "version": clf.version,
-                                "weights_sha256": clf.manifest.get("weights_sha256")}}
+            config = job_config([job["input"]], clf, part_rows=1024, **opts.model_dump())
             done = [0]
 
             def progress(n):

@@ -121,9 +121,10 @@ def _save_state(out: Path, state: dict):
     _atomic_write(out / STATE, lambda tmp: tmp.write_text(json.dumps(state, indent=1)))
 
 
-def _job_config(a, clf) -> dict:
-    return {"inputs": [str(Path(i).resolve()) for i in a.inputs], "format": a.format, "unit": a.unit,
-            "text_field": a.text_field, "id_field": a.id_field, "part_rows": a.part_rows,
+def job_config(inputs, clf, *, format, unit, text_field, id_field, part_rows) -> dict:
+    """What a job's output depends on; `--resume` refuses a folder made with anything else."""
+    return {"inputs": [str(Path(i).resolve()) for i in inputs], "format": format, "unit": unit,
+            "text_field": text_field, "id_field": id_field, "part_rows": part_rows,
             "model": {"name": clf.name, "version": clf.version, "weights_sha256": clf.manifest.get("weights_sha256")}}
 
 
@@ -219,8 +220,10 @@ def run_score(a) -> int:
     bar = tqdm(total=total, unit="row", desc="scoring", disable=a.quiet, smoothing=0.1)
     t0 = time.time()
     try:
-        state = score(read_rows(a.inputs, a.unit), out, _job_config(a, clf), engine, clf.labels, clf.name,
-                      clf.version, resume=a.resume, progress=bar.update)
+        config = job_config(a.inputs, clf, format=a.format, unit=a.unit, text_field=a.text_field,
+                            id_field=a.id_field, part_rows=a.part_rows)
+        state = score(read_rows(a.inputs, a.unit), out, config, engine, clf.labels, clf.name, clf.version,
+                      resume=a.resume, progress=bar.update)
     except (FileExistsError, ValueError, FileNotFoundError) as e:
         print(f"stance: error: {e}", file=sys.stderr)
         return 2

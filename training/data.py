@@ -151,10 +151,6 @@ def stratified_split(labels, fraction, seed):
     return sorted(keep), sorted(held)
 
 
-def load_corpus_split(split: str, corpus_dir: Path = CORPUS_DIR) -> Examples:
-    return load_labelled([corpus_dir / f"{split}.jsonl"], min_per_label=1)
-
-
 # ---- corpus check -------------------------------------------------------------------------------------------
 def validate_corpus_rows(path: Path) -> tuple[list[dict], list[str]]:
     """Parse a corpus file; return rows and a list of `file:line: problem` strings."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,7 +19,9 @@ def _fail(msg: str, code: int = 2):
 def cmd_train(a):
     from model import DEFAULT_LABELS, ModelLoadError, StanceClassifier
     from training.data import DataError, load_labelled, stratified_split
+    from training.distill import align
     from training.evaluate import evaluate, format_report
+    from training.checkpoint import CheckpointMismatch
     from training.trainer import TrainConfig, train, write_model
 
     try:
@@ -39,21 +42,46 @@ def cmd_train(a):
             keep, held = stratified_split(data.labels, 0.1, a.seed)
             train_ex, dev_ex = data.subset(keep), data.subset(held)
         test_ex = load_labelled(a.test, labels=labels, min_per_label=1, **fields) if a.test else None
+        held_texts = dev_ex.texts + (test_ex.texts if test_ex else [])
+        targets = align(a.distill, train_ex, held_texts, labels) if a.distill else None
     except (DataError, ModelLoadError) as e:
         _fail(str(e))
     cfg = TrainConfig(backbone=a.backbone, from_model=a.from_model, epochs=a.epochs, seed=a.seed, lr=a.lr,
                       batch_size=a.batch_size, name=a.name or f"stance-{a.backbone}", version=a.version,
-                      max_steps=a.max_steps, progress=not a.quiet)
-    print(f"training on {len(train_ex)} rows, dev {len(dev_ex)}, labels {labels}, backbone {a.backbone}",
+                      max_steps=a.max_steps, progress=not a.quiet, distill_alpha=a.distill_alpha,
+                      distill_temperature=a.distill_temperature, checkpoint=f"{Path(a.out)}.checkpoint")
+    extra = f", {len(targets.extra_texts)} transfer rows with teacher targets" if targets else ""
+    print(f"training on {len(train_ex)} rows{extra}, dev {len(dev_ex)}, labels {labels}, backbone {a.backbone}",
           file=sys.stderr)
-    clf = train(train_ex, dev_ex, labels, cfg, data_sha256=data.sha256())
+    try:
+        clf = train(train_ex, dev_ex, labels, cfg, data_sha256=data.sha256(), targets=targets)
+    except CheckpointMismatch as e:
+        _fail(str(e))
     held_out, split = (test_ex, "test") if test_ex else (dev_ex, "dev")
     m = evaluate(clf, held_out.texts, held_out.labels, baseline_train=(train_ex.texts, train_ex.labels))
     print(format_report(m), file=sys.stderr)
     metrics = {k: v for k, v in m.items() if not k.startswith("_")}
     metrics["split"] = split
     out = write_model(clf, Path(a.out), metrics, a.data)
+    shutil.rmtree(cfg.checkpoint, ignore_errors=True)  # the model is safely written; the checkpoint is spent
     print(f"model written to {out}", file=sys.stderr)
+
+
+def cmd_soft_label(a):
+    from training.data import DataError
+    from training.distill import drop_near, read_texts, write_targets
+
+    teacher = _load_model(a.model)
+    try:
+        texts = read_texts(a.data, text_field=a.text_field)
+        texts, dropped = drop_near(texts, read_texts(a.exclude, text_field=a.text_field) if a.exclude else [])
+    except DataError as e:
+        _fail(str(e))
+    if dropped:
+        print(f"left out {dropped} text(s) within cosine 0.9 of --exclude", file=sys.stderr)
+    print(f"scoring {len(texts)} texts with {teacher.name}", file=sys.stderr)
+    out = write_targets(teacher, texts, Path(a.out))
+    print(f"targets written to {out}", file=sys.stderr)
 
 
 def _load_model(path, threads=None):
@@ -157,7 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="model name recorded in the manifest")
     t.add_argument("--version", default="1.0.0")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--distill", help="teacher targets from `stance soft-label`: learn from the teacher too")
+    t.add_argument("--distill-alpha", type=float, default=0.5, help="weight of the labels against the teacher")
+    t.add_argument("--distill-temperature", type=float, default=2.0)
     t.set_defaults(func=cmd_train)
+
+    sl = sub.add_parser("soft-label", help="write a teacher model's logits for `stance train --distill`")
+    sl.add_argument("--model", required=True, help="the teacher model directory")
+    sl.add_argument("--data", nargs="+", required=True, help="files whose texts to score (labels not needed)")
+    sl.add_argument("--exclude", nargs="+", help="evaluation files: texts near these (cosine >= 0.9) are left out")
+    sl.add_argument("--text-field", default="text")
+    sl.add_argument("--out", required=True, help="targets file (JSONL) to write")
+    sl.set_defaults(func=cmd_soft_label)
 
     e = sub.add_parser("eval", help="evaluate a model on labelled data")
     e.add_argument("--model", help=model_help)

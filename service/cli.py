@@ -18,10 +18,10 @@ def _fail(msg: str, code: int = 2):
 
 def cmd_train(a):
     from model import DEFAULT_LABELS, ModelLoadError, StanceClassifier
+    from training.checkpoint import CheckpointMismatch
     from training.data import DataError, load_labelled, stratified_split
     from training.distill import align
     from training.evaluate import evaluate, format_report
-    from training.checkpoint import CheckpointMismatch
     from training.trainer import TrainConfig, train, write_model
 
     try:

@@ -147,8 +147,6 @@ def test_seed_article_yields_quotes_with_speakers(default_model, server_factory)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known model error (docs/model.md): the whole quote, which restates the "
-                   "accusation before rejecting it, is read as accusatory; the rejection alone is defensive")
 def test_groundless_quote_in_context_is_defensive(default_model):
     from model import StanceClassifier
     from model.segment import statements

@@ -48,6 +48,7 @@ def test_soft_label_then_distil_records_the_teacher_and_the_transfer_rows(tiny_m
     d = json.loads((tmp_path / "m" / "stance.json").read_text())["training"]["distill"]
     assert d["n_transfer"] == 2 and d["n_train_without_target"] == n_unscored
     assert d["alpha"] == 0.3 and d["temperature"] == 2.0 and len(d["sha256"]) == 64
+    assert f"Distilled from a teacher's logits in `{targets}`" in (tmp_path / "m" / "README.md").read_text()
 
 
 @pytest.mark.parametrize("case", ["dev-row", "bad-logits"])

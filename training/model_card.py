@@ -11,6 +11,12 @@ def model_card(manifest: dict) -> str:
     for lab, c in metrics.get("per_class", {}).items():
         rows += f"| {lab} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |\n"
     base = metrics.get("baseline", {})
+    d = tr.get("distill")
+    distilled = (
+        f"\nDistilled from a teacher's logits in `{d['file']}` (sha256 `{d['sha256']}`): alpha {d['alpha']}, "
+        f"temperature {d['temperature']}, plus {d['n_transfer']} unlabelled transfer statements.\n"
+        if d else ""
+    )
     return f"""---
 library_name: transformers
 pipeline_tag: text-classification
@@ -34,7 +40,7 @@ temperature {manifest.get('temperature', 1.0):.3f} lives in `stance.json`).
 {tr.get('n_train', '?')} training and {tr.get('n_dev', '?')} dev statements from {', '.join(tr.get('files', [])) or '?'}
 (sha256 of the labelled rows `{tr.get('data_sha256', '?')}`). Best epoch {tr.get('best_epoch', '?')} of
 {tr.get('epochs', '?')}, seed {tr.get('seed', '?')}, {tr.get('seconds', '?')} s on {tr.get('threads', '?')} CPU threads.
-
+{distilled}
 ## Metrics ({metrics.get('split', 'evaluation')} split, n={metrics.get('n', '?')})
 Accuracy {metrics.get('accuracy', float('nan')):.4f}, macro-F1 {metrics.get('macro_f1', float('nan')):.4f}
 (TF-IDF + logistic regression baseline: {base.get('macro_f1', float('nan')):.4f}).

@@ -65,7 +65,8 @@ def _line_of(fmt: str, path: Path):
     return lambda r: f"{path}: row {r + 1}"
 
 
-def _check_jsonl_syntax(path: Path):
+def iter_jsonl(path: Path):
+    """(line number, object) per non-blank line; a line that is not a JSON object is a DataError naming it."""
     for n, line in enumerate(path.read_text(encoding="utf-8", errors="strict").splitlines(), 1):
         if not line.strip():
             continue
@@ -75,6 +76,7 @@ def _check_jsonl_syntax(path: Path):
             raise DataError(f"{path}:{n}: not valid JSON ({e.msg})") from None
         if not isinstance(obj, dict):
             raise DataError(f"{path}:{n}: each line must be a JSON object")
+        yield n, obj
 
 
 def read_rows(path: str | Path) -> tuple[list[dict], callable]:
@@ -87,7 +89,8 @@ def read_rows(path: str | Path) -> tuple[list[dict], callable]:
     fmt = _format(path)
     try:
         if fmt == "json":
-            _check_jsonl_syntax(path)
+            for _ in iter_jsonl(path):  # datasets' own JSON errors name no line
+                pass
         ds = load_dataset(fmt, data_files=str(path), split="train")
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None

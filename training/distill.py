@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, read_rows
+from .data import DataError, iter_jsonl, read_rows
 
 
 def text_key(text: str) -> str:
@@ -70,16 +70,8 @@ def read_targets(path: str | Path, labels: list[str]) -> tuple[list[str], np.nda
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    raw = path.read_bytes()
     texts, rows, seen = [], [], {}
-    for n, line in enumerate(raw.decode("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-        row = row if isinstance(row, dict) else {}
+    for n, row in iter_jsonl(path):
         text, logits = row.get("text"), row.get("logits")
         if not isinstance(text, str) or not text.strip():
             raise DataError(f"{path}:{n}: empty or missing 'text'")
@@ -95,7 +87,7 @@ def read_targets(path: str | Path, labels: list[str]) -> tuple[list[str], np.nda
         rows.append([float(logits[lab]) for lab in labels])
     if not texts:
         raise DataError(f"{path}: no targets")
-    return texts, np.array(rows, dtype=np.float32), hashlib.sha256(raw).hexdigest()
+    return texts, np.array(rows, dtype=np.float32), hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @dataclass

@@ -65,6 +65,11 @@ def _line_of(fmt: str, path: Path):
     return lambda r: f"{path}: row {r + 1}"
 
 
+def text_key(text: str) -> str:
+    """What makes two texts the same row: case and runs of whitespace do not count."""
+    return " ".join(text.split()).lower()
+
+
 def iter_jsonl(path: Path):
     """(line number, object) per non-blank line; a line that is not a JSON object is a DataError naming it."""
     for n, line in enumerate(path.read_text(encoding="utf-8", errors="strict").splitlines(), 1):
@@ -124,7 +129,7 @@ def load_labelled(files, text_field="text", label_field="label", labels=None, mi
             if allowed is not None and label not in allowed:
                 problems.append(f"{loc}: unknown label {label!r}; allowed: {sorted(allowed)}")
                 continue
-            key = " ".join(text.split()).lower()
+            key = text_key(text)
             if key in seen:
                 problems.append(f"{loc}: duplicate of the row at {seen[key]}")
                 continue

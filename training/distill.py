@@ -16,11 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import DataError, iter_jsonl, read_rows
-
-
-def text_key(text: str) -> str:
-    return " ".join(text.split()).lower()
+from .corpus import write_jsonl_atomic
+from .data import DataError, iter_jsonl, read_rows, text_key
 
 
 def read_texts(files, text_field: str = "text") -> list[str]:
@@ -56,12 +53,9 @@ def write_targets(teacher, texts: list[str], out: Path, batch_size: int = 32) ->
     tag = f"{teacher.name}@{teacher.manifest.get('weights_sha256', '')[:12]}"
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for text, row in zip(texts, z):
-            logits = {lab: round(float(v), 4) for lab, v in zip(teacher.labels, row)}
-            f.write(json.dumps({"text": text, "logits": logits, "teacher": tag}, ensure_ascii=False) + "\n")
-    tmp.replace(out)
+    rows = [{"text": t, "logits": {lab: round(float(v), 4) for lab, v in zip(teacher.labels, r)}, "teacher": tag}
+            for t, r in zip(texts, z)]
+    write_jsonl_atomic(out, rows)
     return out
 
 

@@ -49,7 +49,8 @@ def cmd_train(a):
     cfg = TrainConfig(backbone=a.backbone, from_model=a.from_model, epochs=a.epochs, seed=a.seed, lr=a.lr,
                       batch_size=a.batch_size, name=a.name or f"stance-{a.backbone}", version=a.version,
                       max_steps=a.max_steps, progress=not a.quiet, distill_alpha=a.distill_alpha,
-                      distill_temperature=a.distill_temperature, checkpoint=f"{Path(a.out)}.checkpoint")
+                      distill_temperature=a.distill_temperature, ema_decay=a.ema,
+                      checkpoint=f"{Path(a.out)}.checkpoint")
     extra = f", {len(targets.extra_texts)} transfer rows with teacher targets" if targets else ""
     print(f"training on {len(train_ex)} rows{extra}, dev {len(dev_ex)}, labels {labels}, backbone {a.backbone}",
           file=sys.stderr)
@@ -188,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--distill", help="teacher targets from `stance soft-label`: learn from the teacher too")
     t.add_argument("--distill-alpha", type=float, default=0.5, help="weight of the labels against the teacher")
     t.add_argument("--distill-temperature", type=float, default=2.0)
+    t.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="keep a moving average of the weights with this decay (e.g. 0.999); 0 turns it off")
     t.set_defaults(func=cmd_train)
 
     sl = sub.add_parser("soft-label", help="write a teacher model's logits for `stance train --distill`")

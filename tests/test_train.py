@@ -119,7 +119,9 @@ def test_real_minilm_trains_a_few_steps_and_reloads(tmp_path):
     assert p.shape == (1, 4) and abs(p.sum() - 1) < 1e-5
 
 
-def test_a_killed_training_resumes_from_its_last_epoch_with_the_same_result(tiny_model, tmp_path, monkeypatch):
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_a_killed_training_resumes_from_its_last_epoch_with_the_same_result(tiny_model, tmp_path, monkeypatch,
+                                                                            ema_decay):
     from training import checkpoint
     from training.data import Examples
     from training.trainer import TrainConfig, train
@@ -127,7 +129,7 @@ def test_a_killed_training_resumes_from_its_last_epoch_with_the_same_result(tiny
     rows = synthetic(20)
     ex = Examples([r["text"] for r in rows], [r["label"] for r in rows], [str(i) for i in range(len(rows))])
     train_ex, dev_ex = ex.subset(range(0, 80, 2)), ex.subset(range(1, 80, 2))
-    cfg = dict(backbone=str(tiny_model), epochs=3, lr=1e-3, batch_size=8, progress=False)
+    cfg = dict(backbone=str(tiny_model), epochs=3, lr=1e-3, batch_size=8, progress=False, ema_decay=ema_decay)
     straight = train(train_ex, dev_ex, LABELS, TrainConfig(**cfg))
 
     real_save, ckpt = checkpoint.save, tmp_path / "ckpt"
@@ -140,6 +142,7 @@ def test_a_killed_training_resumes_from_its_last_epoch_with_the_same_result(tiny
     with pytest.raises(KeyboardInterrupt):
         train(train_ex, dev_ex, LABELS, TrainConfig(**cfg, checkpoint=str(ckpt)))
     assert json.loads((ckpt / "state.json").read_text())["epoch"] == 1
+    assert (ckpt / "ema.safetensors").exists() == (ema_decay > 0)
     monkeypatch.setattr(checkpoint, "save", real_save)
     resumed = train(train_ex, dev_ex, LABELS, TrainConfig(**cfg, checkpoint=str(ckpt)))
 
@@ -148,3 +151,22 @@ def test_a_killed_training_resumes_from_its_last_epoch_with_the_same_result(tiny
     assert all(torch.equal(a[k], b[k]) for k in a)
     with pytest.raises(checkpoint.CheckpointMismatch, match="different training job"):
         train(train_ex, dev_ex, LABELS, TrainConfig(**{**cfg, "seed": 7}, checkpoint=str(ckpt)))
+
+
+def test_weight_ema_averages_the_trainable_weights_and_swaps_back():
+    from training.trainer import WeightEMA
+
+    model = torch.nn.Sequential(torch.nn.Embedding(5, 3), torch.nn.Linear(3, 2))
+    model[0].weight.requires_grad_(False)  # frozen weights are not averaged
+    ema = WeightEMA(model, decay=0.5)
+    w0 = model[1].weight.detach().clone()
+    with torch.no_grad():
+        model[1].weight.add_(1.0)
+    ema.update(model)  # decay ramps: min(0.5, 2 / 11) = 2/11 kept of the old average
+    expected = w0 * 2 / 11 + (w0 + 1.0) * 9 / 11
+    assert torch.allclose(ema.shadow["1.weight"], expected)
+    assert "0.weight" not in ema.shadow
+    ema.swap(model)
+    assert torch.allclose(model[1].weight, expected)
+    ema.swap(model)
+    assert torch.allclose(model[1].weight, w0 + 1.0)

@@ -23,13 +23,15 @@ def _tensors(state: dict) -> dict:
     return {k: v.detach().contiguous().clone() for k, v in state.items()}
 
 
-def save(path: Path, *, model, best_state, opt, sched, rng, meta: dict):
+def save(path: Path, *, model, best_state, opt, sched, rng, meta: dict, ema: dict | None = None):
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     save_file(_tensors(model.state_dict()), str(tmp / "model.safetensors"))
     save_file(_tensors(best_state), str(tmp / "best.safetensors"))
+    if ema is not None:
+        save_file(_tensors(ema), str(tmp / "ema.safetensors"))
     o = opt.state_dict()
     moments = {f"{i}.{name}": t for i, s in o["state"].items() for name, t in s.items()}
     save_file(_tensors({**moments, "torch_rng": torch.get_rng_state()}), str(tmp / "optimizer.safetensors"))
@@ -68,3 +70,7 @@ def load(path: Path, fingerprint: dict, *, model, opt, sched, rng) -> dict | Non
     rng.setstate((version, tuple(internal), gauss))
     state["best_state"] = load_file(str(path / "best.safetensors"))
     return state
+
+
+def load_ema(path: Path) -> dict:
+    return load_file(str(Path(path) / "ema.safetensors"))

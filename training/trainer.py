@@ -46,6 +46,7 @@ class TrainConfig:
     max_steps: int | None = None  # stop early (smoke tests)
     distill_alpha: float = 0.5  # with teacher targets: weight of the label's loss against the teacher's
     distill_temperature: float = 2.0
+    ema_decay: float = 0.0  # > 0: evaluate and keep an exponential moving average of the weights (Polyak averaging)
     progress: bool = True
     checkpoint: str | None = None  # folder for end-of-epoch checkpoints; a matching one there is resumed
 
@@ -116,6 +117,30 @@ def _collate(enc, y, idx, pad):
     return ids, mask, torch.tensor([y[i] for i in idx])
 
 
+class WeightEMA:
+    """Polyak average of the trainable weights; the decay ramps up as (1 + n) / (10 + n) so early steps count."""
+
+    def __init__(self, model, decay: float):
+        self.decay, self.n = decay, 0
+        self.names = [n for n, p in model.named_parameters() if p.requires_grad]
+        self.shadow = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    def update(self, model):
+        self.n += 1
+        d = min(self.decay, (1 + self.n) / (10 + self.n))
+        params = dict(model.named_parameters())
+        torch._foreach_lerp_([self.shadow[n] for n in self.names], [params[n].detach() for n in self.names], 1 - d)
+
+    def swap(self, model):
+        """Exchange the model's weights with the average (call again to swap back)."""
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for n in self.names:
+                tmp = params[n].detach().clone()
+                params[n].copy_(self.shadow[n])
+                self.shadow[n] = tmp
+
+
 def distill_loss(logits, target, teacher, alpha: float, t: float):
     """Hinton et al. (2015): alpha * CE(label) + (1 - alpha) * t^2 * KL(teacher_t || student_t). A row with only
     a label (teacher NaN) or only a teacher target (label -1, the transfer set) learns from that one alone."""
@@ -177,12 +202,16 @@ def train(
     job = {k: v for k, v in asdict(cfg).items() if k not in ("progress", "checkpoint")}
     fingerprint = {"config": job, "labels": labels, "train": train_ex.sha256(), "dev": dev_ex.sha256(),
                    "targets": targets.sha256 if targets else None}
+    done = None
     if cfg.checkpoint:
         done = checkpoint.load(cfg.checkpoint, fingerprint, model=model, opt=opt, sched=sched, rng=rng)
         if done:
             history, step, elapsed, start = done["history"], done["step"], done["seconds"], done["epoch"] + 1
             best = (done["best_f1"], done["best_state"], done["best_epoch"])
             print(f"resuming from {cfg.checkpoint} after epoch {done['epoch']}", file=sys.stderr)
+    ema = WeightEMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    if ema and cfg.checkpoint and done:
+        ema.shadow, ema.n = checkpoint.load_ema(cfg.checkpoint), step
     bar = tqdm(total=total, initial=step, desc="fine-tuning", unit="step", disable=not cfg.progress)
     for epoch in range(start, cfg.epochs + 1):
         model.train()
@@ -201,21 +230,28 @@ def train(
             opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
+            if ema:
+                ema.update(model)
             step += 1
             running = 0.9 * running + 0.1 * loss.item() if running else loss.item()
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{running:.3f}")
         model.eval()
+        if ema:  # score and keep the averaged weights; training goes on from the raw ones
+            ema.swap(model)
         dev_logits = clf.logits(dev_ex.texts)
         f1 = float(f1_score(dev_y, dev_logits.argmax(1), average="macro"))
         history.append({"epoch": epoch, "step": step, "train_loss": round(running, 4), "dev_macro_f1": round(f1, 4)})
         bar.write(f"epoch {epoch}: train loss {running:.4f}, dev macro-F1 {f1:.4f}")
         if f1 > best[0]:  # keep the best epoch by dev macro-F1
             best = (f1, copy.deepcopy(model.state_dict()), epoch)
+        if ema:
+            ema.swap(model)
         if cfg.checkpoint:
             meta = {"fingerprint": fingerprint, "epoch": epoch, "step": step, "history": history,
                     "seconds": elapsed + time.time() - t0, "best_f1": best[0], "best_epoch": best[2]}
-            checkpoint.save(cfg.checkpoint, model=model, best_state=best[1], opt=opt, sched=sched, rng=rng, meta=meta)
+            checkpoint.save(cfg.checkpoint, model=model, best_state=best[1], opt=opt, sched=sched, rng=rng, meta=meta,
+                            ema=ema.shadow if ema else None)
         if step >= total:
             break
     bar.close()
@@ -238,6 +274,7 @@ def train(
                 "lr": cfg.lr,
                 "batch_size": cfg.batch_size,
                 "freeze_embeddings": cfg.freeze_embeddings,
+                "ema_decay": cfg.ema_decay,
                 "seconds": round(elapsed + time.time() - t0, 1),
                 "threads": torch.get_num_threads(),
                 "history": history,

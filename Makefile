@@ -31,8 +31,8 @@ install-mpnet: $(STAMP)
 # MiniLM distilled from mpnet: labels plus the teacher's committed soft labels, so no mpnet is needed here.
 $(MODEL)/stance.json: $(STAMP) $(CORPUS)/train.jsonl $(CORPUS)/dev.jsonl $(CORPUS)/test.jsonl $(TARGETS)
 	$(STANCE) train --data $(CORPUS)/train.jsonl --dev $(CORPUS)/dev.jsonl --test $(CORPUS)/test.jsonl \
-	  --labels $(LABELS) --backbone minilm --name stance-minilm --epochs 4 --seed 42 --out $(MODEL) \
-	  --distill $(TARGETS) --distill-alpha 0.5 --distill-temperature 2
+	  --labels $(LABELS) --backbone minilm --name stance-minilm --epochs 3 --seed 42 --out $(MODEL) \
+	  --distill $(TARGETS) --distill-alpha 0.5 --distill-temperature 2 --ema 0.998
 
 model: $(MODEL)/stance.json
 

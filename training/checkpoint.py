@@ -1,8 +1,9 @@
 """End-of-epoch checkpoints so a killed `stance train` resumes where it stopped, not from scratch.
 
 A checkpoint is a folder of safetensors (weights, best weights, optimizer moments, torch RNG) and one JSON file
-(epoch, step, history, scheduler, Python RNG, and a fingerprint of the job). No pickle: everything loads with
-`safetensors` and `json`. The folder is replaced atomically, so a kill mid-write leaves the previous epoch's.
+(epoch, step, history, scheduler, Python RNG, and a fingerprint of the job), plus the weight average when
+training keeps one. No pickle: everything loads with `safetensors` and `json`. The folder is replaced
+atomically, so a kill mid-write leaves the previous epoch's.
 """
 
 from __future__ import annotations
@@ -69,8 +70,6 @@ def load(path: Path, fingerprint: dict, *, model, opt, sched, rng) -> dict | Non
     version, internal, gauss = state.pop("python_rng")
     rng.setstate((version, tuple(internal), gauss))
     state["best_state"] = load_file(str(path / "best.safetensors"))
+    if (path / "ema.safetensors").is_file():
+        state["ema"] = load_file(str(path / "ema.safetensors"))
     return state
-
-
-def load_ema(path: Path) -> dict:
-    return load_file(str(Path(path) / "ema.safetensors"))

@@ -122,20 +122,19 @@ class WeightEMA:
 
     def __init__(self, model, decay: float):
         self.decay, self.n = decay, 0
-        self.names = [n for n, p in model.named_parameters() if p.requires_grad]
         self.shadow = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
     def update(self, model):
         self.n += 1
         d = min(self.decay, (1 + self.n) / (10 + self.n))
         params = dict(model.named_parameters())
-        torch._foreach_lerp_([self.shadow[n] for n in self.names], [params[n].detach() for n in self.names], 1 - d)
+        torch._foreach_lerp_(list(self.shadow.values()), [params[n].detach() for n in self.shadow], 1 - d)
 
     def swap(self, model):
         """Exchange the model's weights with the average (call again to swap back)."""
         params = dict(model.named_parameters())
         with torch.no_grad():
-            for n in self.names:
+            for n in self.shadow:
                 tmp = params[n].detach().clone()
                 params[n].copy_(self.shadow[n])
                 self.shadow[n] = tmp
@@ -210,8 +209,8 @@ def train(
             best = (done["best_f1"], done["best_state"], done["best_epoch"])
             print(f"resuming from {cfg.checkpoint} after epoch {done['epoch']}", file=sys.stderr)
     ema = WeightEMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-    if ema and cfg.checkpoint and done:
-        ema.shadow, ema.n = checkpoint.load_ema(cfg.checkpoint), step
+    if ema and done:
+        ema.shadow, ema.n = done["ema"], step
     bar = tqdm(total=total, initial=step, desc="fine-tuning", unit="step", disable=not cfg.progress)
     for epoch in range(start, cfg.epochs + 1):
         model.train()
